@@ -5,7 +5,6 @@ package dirfile
 // are kept under testdata/fuzz/<Target>/ and run as tests by `go test`.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -105,7 +104,7 @@ func checkErrors(t *testing.T, err error, data string) {
 	if !errors.As(err, &es) || len(es) == 0 {
 		t.Fatalf("not dirfile.Errors: %T %v", err, err)
 	}
-	lines := bytes.Count([]byte(data), []byte("\n")) + 1
+	lines := lineCount([]byte(data))
 	for _, e := range es {
 		if e.Line < 0 || e.Line > lines || e.Message == "" || strings.Contains(e.Message, "%!") {
 			t.Fatalf("error %q: line %d of %d", e.Error(), e.Line, lines)

@@ -180,13 +180,13 @@ func Parse(name string, data []byte) (*Document, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, Errors{{File: name, Message: "the file is empty"}}
 		}
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, Errors{{File: name, Line: extra.Line, Message: "only one YAML document is allowed (found a second after ---)"}}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, data, err)
 	}
 	d := &decoder{file: name, lines: doc.lines}
 	d.decode(&root, "", reflect.ValueOf(doc).Elem())
@@ -200,14 +200,42 @@ func Parse(name string, data []byte) (*Document, error) {
 }
 
 // yamlError turns the YAML library's error ("yaml: line 3: ...") into ours.
-func yamlError(name string, err error) error {
+// At an unexpected end of the file the library names the line after the
+// last one; the error points at the last line instead.
+func yamlError(name string, data []byte, err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		return Errors{{File: name, Message: err.Error()}}
 	}
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		line = min(line, lineCount(data))
 		return Errors{{File: name, Line: line, Message: "malformed YAML: " + m[2]}}
 	}
 	return Errors{{File: name, Message: "malformed YAML: " + err.Error()}}
+}
+
+// lineCount is the number of lines in data as YAML counts them: CR LF, CR,
+// LF, NEL, LS and PS each end a line (a CR-only file is one line per CR for
+// the YAML library, and so for the line numbers in its errors).
+func lineCount(data []byte) int {
+	n := 1
+	for i := 0; i < len(data); i++ {
+		switch {
+		case data[i] == '\r':
+			if i+1 < len(data) && data[i+1] == '\n' {
+				i++
+			}
+			n++
+		case data[i] == '\n':
+			n++
+		case data[i] == 0xC2 && i+1 < len(data) && data[i+1] == 0x85: // NEL
+			i++
+			n++
+		case data[i] == 0xE2 && i+2 < len(data) && data[i+1] == 0x80 && (data[i+2] == 0xA8 || data[i+2] == 0xA9): // LS, PS
+			i += 2
+			n++
+		}
+	}
+	return n
 }
