@@ -20,7 +20,44 @@ type decoder struct {
 	file  string
 	lines positions
 	errs  Errors
+	// open holds the mappings and lists being decoded, from the root down
+	// to the current node: an alias or merge key that names one of them
+	// would never end ("&t {<<: *t}").
+	open map[*yaml.Node]bool
+	// expanded counts the values decoded: aliases let a short file stand
+	// for an exponential number of them (the "billion laughs").
+	expanded int
+	tooLarge bool
 }
+
+// maxExpandedValues bounds what a directory file may expand to through
+// aliases: far more than any real directory file holds.
+const maxExpandedValues = 1_000_000
+
+// enter marks n as being decoded; it reports false (and records an error)
+// for a node that is already open, or when the file expands too far.
+func (d *decoder) enter(n *yaml.Node, path string) bool {
+	if d.open[n] {
+		d.errorf(n.Line, path, "an alias must not refer to a value that contains it")
+		return false
+	}
+	if d.expanded++; d.expanded > maxExpandedValues {
+		if !d.tooLarge {
+			d.tooLarge = true
+			d.errorf(n.Line, path, "the file's aliases expand to more than %d values", maxExpandedValues)
+		}
+		return false
+	}
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		if d.open == nil {
+			d.open = map[*yaml.Node]bool{}
+		}
+		d.open[n] = true
+	}
+	return true
+}
+
+func (d *decoder) leave(n *yaml.Node) { delete(d.open, n) }
 
 func (d *decoder) errorf(line int, path, format string, args ...any) {
 	d.errs = append(d.errs, &Error{File: d.file, Line: line, Property: path, Message: fmt.Sprintf(format, args...)})
@@ -39,10 +76,16 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return // an empty value leaves the zero value
 	}
-	switch {
-	case v.Kind() == reflect.Pointer:
+	if v.Kind() == reflect.Pointer {
 		v.Set(reflect.New(v.Type().Elem()))
 		d.decode(n, path, v.Elem())
+		return
+	}
+	if !d.enter(n, path) {
+		return
+	}
+	defer d.leave(n)
+	switch {
 	case v.Type() == timeType:
 		d.decodeTime(n, path, v)
 	case v.Kind() == reflect.Struct:
@@ -147,7 +190,11 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 					d.errorf(k.Line, path, "<< must merge a mapping")
 					continue
 				}
+				if !d.enter(src, path) {
+					continue
+				}
 				merged = append(merged, d.pairs(src, path)...)
+				d.leave(src)
 			}
 			continue
 		}

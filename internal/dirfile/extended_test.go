@@ -287,6 +287,13 @@ func TestParse(t *testing.T) {
 		{"integer expected", "tenants:\n  - applications:\n      - api: {requestedAccessTokenVersion: two}\n",
 			`directory.yaml:3: tenants[0].applications[0].api.requestedAccessTokenVersion: must be an integer (got string "two")`},
 		{"far-off name", "tenants:\n  - colour: blue\n", "directory.yaml:2: tenants[0].colour: unknown property\n"},
+		// Aliases that contain themselves would be decoded forever (fuzzing
+		// found the first).
+		{"merge of itself", "tenants:\n  - &t {<<: *t, domains: []}\n", "directory.yaml:2: tenants[0]: an alias must not refer to a value that contains it"},
+		{"list containing itself", "tenants: &t\n  - *t\n", "directory.yaml:1: tenants[0]: an alias must not refer to a value that contains it"},
+		{"merge of an ancestor", "tenants:\n - &t {displayName: A, applications: [{displayName: x, web: {<<: *t}}]}\n",
+			"directory.yaml:2: tenants[0].applications[0].web: an alias must not refer to a value that contains it"},
+		{"alias explosion", aliasBomb(), "the file's aliases expand to more than 1000000 values"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,6 +303,22 @@ func TestParse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// aliasBomb is a short file whose aliases stand for a billion redirect
+// URIs (1,000 tenants × 1,000 applications × 1,000 URIs).
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString("tenants:\n  - &tenant\n    displayName: A\n    applications: &apps\n      - &app\n        displayName: x\n        web: {redirectUris: [")
+	b.WriteString(strings.TrimSuffix(strings.Repeat("https://a.example/cb, ", 1000), ", "))
+	b.WriteString("]}\n")
+	for range 999 {
+		b.WriteString("      - *app\n")
+	}
+	for range 999 {
+		b.WriteString("  - *tenant\n")
+	}
+	return b.String()
 }
 
 func TestParseMergeKeysAndNumbers(t *testing.T) {

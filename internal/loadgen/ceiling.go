@@ -7,12 +7,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/entranceidp/entrance/internal/keys"
-	"github.com/entranceidp/entrance/internal/secrets"
 )
 
 // Ceilings are the crypto operations/s this machine can do on all cores: the
@@ -44,40 +41,23 @@ func MeasureCeilings(d time.Duration) (Ceilings, error) {
 	}
 	digest := sha256.Sum256([]byte("entrance ceiling"))
 	c := Ceilings{Cores: runtime.GOMAXPROCS(0)}
-	c.RS256PerSecond = parallelRate(d, c.Cores, func() {
+	c.RS256PerSecond = rateOnEveryCore(d, func() {
 		_, _ = rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
 	})
-	c.Argon2idPerSec = parallelRate(d, c.Cores, func() {
-		_, _ = secrets.HashPassword("Correct-Horse-9")
-	})
+	c.Argon2idPerSec = rateOnEveryCore(d, Argon2idOp)
 	if keys.OpenSSLBuiltIn {
 		s, err := keys.NewOpenSSLSigner(key)
 		if err != nil {
 			return c, err
 		}
-		c.RS256OpenSSLPerSecond = parallelRate(d, c.Cores, func() {
+		c.RS256OpenSSLPerSecond = rateOnEveryCore(d, func() {
 			_, _ = s.SignPKCS1v15SHA256(digest[:])
 		})
 	}
 	return c, nil
 }
 
-// parallelRate runs op on n goroutines for about d and returns ops/s.
-func parallelRate(d time.Duration, n int, op func()) float64 {
-	var count atomic.Int64
-	var wg sync.WaitGroup
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				op()
-				count.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	return float64(count.Load()) / time.Since(start).Seconds()
+// rateOnEveryCore runs op on every core for about d and returns ops/s.
+func rateOnEveryCore(d time.Duration, op func()) float64 {
+	return perSecond(onEveryCore(d, op))
 }

@@ -14,14 +14,7 @@ package apitokens
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,33 +34,22 @@ func BenchmarkClientCredentials(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	signer := newCeiling()
+	sign, err := loadgen.RS256Op()
+	if err != nil {
+		b.Fatal(err)
+	}
 	// Load and ceiling alternate in short slices, so that a change in what
 	// else the machine runs hits both alike; the sums are compared.
-	const rounds, slice = 5, 2 * time.Second
-	var tokens, signs int64
-	var loadTime, signTime time.Duration
-	var p99s []time.Duration
+	var share loadgen.Share
 	var half loadgen.Result
 	for b.Loop() {
 		if _, err := loadgen.Run(ctx, loadgen.Options{Concurrency: 32, MaxRequests: 1, Warmup: 5}, req); err != nil {
 			b.Fatal(err)
 		}
-		for range rounds {
-			n, d := signer.run(slice / 2)
-			signs, signTime = signs+n, signTime+d
-			r, err := loadgen.Run(ctx, loadgen.Options{Concurrency: 32, Duration: slice}, req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if r.Errors > 0 {
-				b.Fatalf("%d errors, first: %s", r.Errors, r.FirstError)
-			}
-			tokens, loadTime = tokens+r.Requests, loadTime+r.Elapsed
-			p99s = append(p99s, r.P99)
+		if share, err = loadgen.Interleave(ctx, loadgen.Options{Concurrency: 32, Duration: 2 * time.Second}, req, 5, time.Second, sign); err != nil {
+			b.Fatal(err)
 		}
-		rate := float64(tokens) / loadTime.Seconds()
-		if half, err = loadgen.Run(ctx, loadgen.Options{Concurrency: 32, Duration: 10 * time.Second, Rate: rate / 2}, req); err != nil {
+		if half, err = loadgen.Run(ctx, loadgen.Options{Concurrency: 32, Duration: 10 * time.Second, Rate: share.Rate() / 2}, req); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -76,48 +58,12 @@ func BenchmarkClientCredentials(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rate, signRate := float64(tokens)/loadTime.Seconds(), float64(signs)/signTime.Seconds()
-	slices.Sort(p99s)
-	b.Logf("c=32: %.0f tokens/s over %s, slice p99 median %s", rate, loadTime.Round(time.Millisecond), p99s[len(p99s)/2])
-	b.Logf("RS256 in the slices between: %.0f signs/s: tokens/s = %.0f%% of it", signRate, 100*rate/signRate)
+	p99s := slices.Sorted(slices.Values(share.P99s))
+	b.Logf("c=32: %s; slice p99 median %s", share, p99s[len(p99s)/2])
 	b.Logf("half rate: %s", half)
 	b.Logf("after the run: %s", ceil)
-	b.ReportMetric(rate, "tokens/s")
-	b.ReportMetric(signRate, "RS256/s")
-	b.ReportMetric(100*rate/signRate, "%ofRS256")
+	b.ReportMetric(share.Rate(), "tokens/s")
+	b.ReportMetric(share.CeilingRate(), "RS256/s")
+	b.ReportMetric(share.Percent(), "%ofRS256")
 	b.ReportMetric(float64(half.P99.Microseconds())/1000, "p99-ms@half")
-}
-
-// ceiling signs with a 2048-bit key on every core, as
-// loadgen.MeasureCeilings does for RS256.
-type ceiling struct {
-	key    *rsa.PrivateKey
-	digest [32]byte
-}
-
-func newCeiling() *ceiling {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	key.Precompute()
-	return &ceiling{key: key, digest: sha256.Sum256([]byte("entrance ceiling"))}
-}
-
-// run signs for about d and returns how many signatures took how long.
-func (c *ceiling) run(d time.Duration) (int64, time.Duration) {
-	var n atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	deadline := start.Add(d)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for time.Now().Before(deadline) {
-				_, _ = rsa.SignPKCS1v15(nil, c.key, crypto.SHA256, c.digest[:])
-				n.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	return n.Load(), time.Since(start)
 }
