@@ -11,7 +11,9 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -85,7 +87,7 @@ func BenchmarkRefreshRedemption(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer raw.Close()
-			opts := loadgen.Options{Concurrency: 8 * runtime.GOMAXPROCS(0), Duration: benchSlice}
+			opts := loadgen.Options{Concurrency: benchConc(8) * runtime.GOMAXPROCS(0), Duration: benchSlice}
 			ctx := context.Background()
 			req, err := loadgen.RefreshRedemptions(ctx, app, user, env.TLS, raw, opts.Concurrency)
 			if err != nil {
@@ -110,4 +112,13 @@ func BenchmarkRefreshRedemption(b *testing.B) {
 			b.ReportMetric(share.Percent(), "%RS256")
 		})
 	}
+}
+
+// benchConc is the refresh benchmark's workers per core:
+// ENTRANCE_BENCH_WORKERS_PER_CORE, else def.
+func benchConc(def int) int {
+	if n, err := strconv.Atoi(os.Getenv("ENTRANCE_BENCH_WORKERS_PER_CORE")); err == nil {
+		return n
+	}
+	return def
 }

@@ -23,7 +23,7 @@ func TestCheckpoints(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		const writes = 2000 // several pages each: ~50 MB of WAL unchecked
+		const writes = 4000 // several pages each: ~80 MB of WAL unchecked
 		var wg sync.WaitGroup
 		for range writers {
 			wg.Go(func() {
@@ -45,7 +45,10 @@ func TestCheckpoints(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi.Size() > 16<<20 {
+		// Checkpoints run beside the writers: on a loaded machine they fall
+		// behind for a while, so the bound leaves room for that and still
+		// fails when they never run.
+		if fi.Size() > 32<<20 {
 			t.Errorf("%d writers: the WAL is %d MB after %d writes: not checkpointed", writers, fi.Size()>>20, writes)
 		}
 		if err := st.Close(); err != nil {
