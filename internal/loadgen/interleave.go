@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/entranceidp/entrance/internal/keys"
 	"github.com/entranceidp/entrance/internal/secrets"
 )
 
@@ -106,4 +107,19 @@ func onEveryCore(d time.Duration, op func()) (int64, time.Duration) {
 	}
 	wg.Wait()
 	return n.Load(), time.Since(start)
+}
+
+// RS256OpenSSLOp is RS256Op through the OpenSSL signer: the ceiling of a
+// binary built with -tags openssl (an error in one built without).
+func RS256OpenSSLOp() (func(), error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	s, err := keys.NewOpenSSLSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	digest := sha256.Sum256([]byte("entrance ceiling"))
+	return func() { _, _ = s.SignPKCS1v15SHA256(digest[:]) }, nil
 }
