@@ -70,3 +70,6 @@ echo "# go test benchmarks"
 go test -run '^$' -bench 'ServeColdStart' -benchtime 10x ./cmd/entrance | grep -E '^Benchmark'
 go test -run '^$' -bench 'RS256Raw|SignJWT' -cpu 1,2 ./internal/keys | grep -E '^Benchmark'
 go test -run '^$' -bench 'Argon2id' ./internal/secrets | grep -E '^Benchmark'
+# Issue 3 and 4's ratios: load slices alternating with ceiling slices (loadgen.Interleave).
+go test -run '^$' -bench 'PasswordSignIn|RefreshRedemption' -benchtime 1x ./internal/e2e | grep -E '^Benchmark'
+go test -run '^$' -bench 'ClientCredentials' -benchtime 1x ./internal/e2e/apitokens | grep -E '^Benchmark'
