@@ -22,6 +22,7 @@ import (
 	"github.com/entranceidp/entrance/internal/ids"
 	"github.com/entranceidp/entrance/internal/secrets"
 	"github.com/entranceidp/entrance/internal/store"
+	"github.com/entranceidp/entrance/internal/tracing"
 )
 
 // Options tune throttling. Zero values take Entra's smart-lockout defaults.
@@ -160,6 +161,8 @@ func (a *Authenticator) Password(ctx context.Context, at Attempt) (store.User, e
 	}
 	ok, err := func() (bool, error) {
 		defer func() { <-a.hashing }()
+		_, span := tracing.Start(ctx, "verify password argon2id")
+		defer span.End()
 		return secrets.VerifyPassword(hash, at.Password)
 	}()
 	if err != nil {

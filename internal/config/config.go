@@ -102,6 +102,17 @@ type Config struct {
 	// and DefaultRateLimitPerClient (see load).
 	RateLimitPerIP     int
 	RateLimitPerClient int
+
+	// Tracing (OpenTelemetry, OTLP/HTTP JSON). OTLPEndpoint is the
+	// collector's base URL (http://collector:4318; /v1/traces is appended),
+	// OTLPTracesEndpoint the full traces URL, which wins when set. Neither
+	// set: tracing is off. ServiceName is service.name (default "entrance");
+	// TraceSampleRatio the share of new traces recorded, 0 to 1 (Default
+	// sets 1; a request continuing a caller's trace follows its decision).
+	OTLPEndpoint       string
+	OTLPTracesEndpoint string
+	ServiceName        string
+	TraceSampleRatio   float64
 }
 
 // Defaults.
@@ -112,6 +123,8 @@ const (
 
 	DefaultRateLimitPerIP     = 100
 	DefaultRateLimitPerClient = 200
+
+	DefaultServiceName = "entrance"
 )
 
 // Default returns the configuration with every default filled in except the
@@ -124,7 +137,22 @@ func Default() Config {
 		LogLevel:    slog.LevelInfo,
 		KeyRotation: DefaultKeyRotation,
 		Signer:      "auto",
+
+		ServiceName:      DefaultServiceName,
+		TraceSampleRatio: 1,
 	}
+}
+
+// TracesURL is where spans are exported: OTLPTracesEndpoint, else
+// OTLPEndpoint with /v1/traces appended; "" when tracing is off.
+func (c *Config) TracesURL() string {
+	if c.OTLPTracesEndpoint != "" {
+		return c.OTLPTracesEndpoint
+	}
+	if c.OTLPEndpoint != "" {
+		return strings.TrimRight(c.OTLPEndpoint, "/") + "/v1/traces"
+	}
+	return ""
 }
 
 // Complete fills the fields derived from others: PublicURL from the listen
@@ -225,6 +253,21 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyRotation < time.Hour {
 		bad(sKeyRotation, "%v is too short: clients cache keys for a day; use at least 1h (e.g. 720h or 30d)", c.KeyRotation)
+	}
+	for _, e := range []struct {
+		s   setting
+		url string
+	}{{sOTLPEndpoint, c.OTLPEndpoint}, {sOTLPTracesEndpoint, c.OTLPTracesEndpoint}} {
+		if e.url == "" {
+			continue
+		}
+		// Never echo the URL: it may hold credentials.
+		if u, err := url.Parse(e.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			bad(e.s, "want an http:// or https:// URL without query, e.g. http://otel-collector:4318")
+		}
+	}
+	if !(c.TraceSampleRatio >= 0 && c.TraceSampleRatio <= 1) {
+		bad(sTraceSampleRatio, "%v: want a number from 0 to 1", c.TraceSampleRatio)
 	}
 	if c.Signer != "go" && c.Signer != "openssl" && c.Signer != "auto" {
 		bad(sSigner, "%q: want go, openssl or auto", c.Signer)

@@ -175,3 +175,59 @@ func TestTokenLifetimeSettings(t *testing.T) {
 		t.Errorf("min > max: err = %v", err)
 	}
 }
+
+func TestTracingSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		flags   []string
+		wantURL string
+		service string
+		ratio   float64
+		wantErr string
+	}{
+		{name: "off by default", service: "entrance", ratio: 1},
+		{name: "base URL from the environment", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"},
+			wantURL: "http://collector:4318/v1/traces", service: "entrance", ratio: 1},
+		{name: "base URL with a path prefix", flags: []string{"--otlp-endpoint", "https://otel.example.com/otlp"},
+			wantURL: "https://otel.example.com/otlp/v1/traces", service: "entrance", ratio: 1},
+		{name: "traces URL wins", env: map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT":        "http://collector:4318",
+			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://traces:4318/custom/traces",
+			"OTEL_SERVICE_NAME":                  "login-eu",
+			"OTEL_TRACES_SAMPLER_ARG":            "0.25",
+		}, wantURL: "http://traces:4318/custom/traces", service: "login-eu", ratio: 0.25},
+		{name: "flag wins over env", env: map[string]string{"OTEL_TRACES_SAMPLER_ARG": "0.25"},
+			flags:   []string{"--otlp-endpoint", "http://c:4318", "--trace-sample-ratio", "0"},
+			wantURL: "http://c:4318/v1/traces", service: "entrance", ratio: 0},
+		{name: "ratio above 1", env: map[string]string{"OTEL_TRACES_SAMPLER_ARG": "1.5"},
+			wantErr: "--trace-sample-ratio / OTEL_TRACES_SAMPLER_ARG: \"1.5\": want a number from 0 to 1"},
+		{name: "ratio not a number", flags: []string{"--trace-sample-ratio", "NaN"},
+			wantErr: "--trace-sample-ratio / OTEL_TRACES_SAMPLER_ARG"},
+		{name: "endpoint not a URL", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"},
+			wantErr: "--otlp-endpoint / OTEL_EXPORTER_OTLP_ENDPOINT: want an http:// or https:// URL"},
+		{name: "traces endpoint with a query, not echoed", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://c/v1/traces?token=SECRET"},
+			wantErr: "--otlp-traces-endpoint / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: want"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+			f := Bind(fs)
+			if err := fs.Parse(tc.flags); err != nil {
+				t.Fatal(err)
+			}
+			c, err := f.Load(env(tc.env))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "SECRET") {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.TracesURL(); got != tc.wantURL || c.ServiceName != tc.service || c.TraceSampleRatio != tc.ratio {
+				t.Errorf("TracesURL %q, service %q, ratio %v; want %q %q %v", got, c.ServiceName, c.TraceSampleRatio, tc.wantURL, tc.service, tc.ratio)
+			}
+		})
+	}
+}

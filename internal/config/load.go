@@ -175,6 +175,25 @@ var (
 	sRateLimitPerClient = setting{flag: "rate-limit-per-client", env: "ENTRANCE_RATE_LIMIT_PER_CLIENT",
 		usage: fmt.Sprintf("token, device-code and sign-in requests per second naming one client_id, bursts of twice that, counted per replica; 0 turns it off (default %d)", DefaultRateLimitPerClient),
 		set:   count(func(c *Config) *int { return &c.RateLimitPerClient })}
+	sOTLPEndpoint = setting{flag: "otlp-endpoint", env: "OTEL_EXPORTER_OTLP_ENDPOINT",
+		usage: "OpenTelemetry collector base URL, e.g. http://otel-collector:4318: traces go to /v1/traces as OTLP/HTTP JSON (default: tracing off)",
+		set:   str(func(c *Config) *string { return &c.OTLPEndpoint })}
+	sOTLPTracesEndpoint = setting{flag: "otlp-traces-endpoint", env: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+		usage: "full OTLP/HTTP traces URL; wins over --otlp-endpoint",
+		set:   str(func(c *Config) *string { return &c.OTLPTracesEndpoint })}
+	sServiceName = setting{flag: "service-name", env: "OTEL_SERVICE_NAME",
+		usage: "service.name of exported traces (default " + DefaultServiceName + ")",
+		set:   str(func(c *Config) *string { return &c.ServiceName })}
+	sTraceSampleRatio = setting{flag: "trace-sample-ratio", env: "OTEL_TRACES_SAMPLER_ARG",
+		usage: "share of new traces recorded, 0 to 1; a request with a traceparent follows its caller's decision (default 1)",
+		set: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(f >= 0 && f <= 1) {
+				return fmt.Errorf("%q: want a number from 0 to 1", v)
+			}
+			c.TraceSampleRatio = f
+			return nil
+		}}
 	sLockoutDuration = setting{flag: "lockout-duration", env: "ENTRANCE_LOCKOUT_DURATION",
 		usage: "how long a locked account or address stays locked (default 1m, Entra's)",
 		set:   dur(func(c *Config) *time.Duration { return &c.LockoutDuration })}
@@ -187,6 +206,7 @@ var settings = []setting{
 	sSessionLifetime, sSessionIdle, sLockoutThreshold, sLockoutIPThreshold, sLockoutWindow, sLockoutDuration,
 	sAccessTokenMin, sAccessTokenMax, sRefreshInactive, sSingleUseRefresh,
 	sRequestTimeout, sCleanupInterval, sSignInLogRetention, sRateLimitPerIP, sRateLimitPerClient,
+	sOTLPEndpoint, sOTLPTracesEndpoint, sServiceName, sTraceSampleRatio,
 }
 
 // Flags is the set of server flags registered on a command.

@@ -9,7 +9,8 @@ import "context"
 // Info describes one request.
 type Info struct {
 	// TraceID identifies the request in logs and in Entra's x-ms-request-id
-	// header and error bodies.
+	// header and error bodies: a GUID. With tracing on it is the
+	// OpenTelemetry trace id in GUID form (the same 16 bytes).
 	TraceID string
 	// ClientIP is the caller's address (the forwarded one behind a trusted proxy).
 	ClientIP string

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,12 +58,21 @@ type testServer struct {
 	client *http.Client
 	done   chan error
 	stop   context.CancelFunc
+
+	stopped sync.Once
+	serve   error // what Serve returned, once stopped
 }
 
 // start runs a real server on a loopback port over HTTPS with its development
 // CA, and returns a client that trusts only that CA. databaseURL "" is the
 // embedded SQLite database.
 func start(t *testing.T, databaseURL string) *testServer {
+	t.Helper()
+	return startWith(t, databaseURL, nil)
+}
+
+// startWith is start with configure applied to the configuration last.
+func startWith(t *testing.T, databaseURL string, configure func(*config.Config)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	dirFile := filepath.Join(dir, "directory.yaml")
@@ -81,6 +91,9 @@ func start(t *testing.T, databaseURL string) *testServer {
 	cfg.MasterKey = sealbox.GenerateMasterKey()
 	cfg.DirectoryFile = dirFile
 	cfg.LogLevel = slog.LevelWarn
+	if configure != nil {
+		configure(&cfg)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := server.NewLogger(io.Discard, "json", slog.LevelDebug)
@@ -108,17 +121,24 @@ func start(t *testing.T, databaseURL string) *testServer {
 	ts := &testServer{srv: srv, base: cfg.PublicURL, client: client, done: make(chan error, 1), stop: cancel}
 	go func() { ts.done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-ts.done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("server did not shut down")
+		if err := ts.shutdown(); err != nil {
+			t.Errorf("Serve: %v", err)
 		}
 	})
 	return ts
+}
+
+// shutdown stops the server and returns what Serve returned.
+func (ts *testServer) shutdown() error {
+	ts.stopped.Do(func() {
+		ts.stop()
+		select {
+		case ts.serve = <-ts.done:
+		case <-time.After(20 * time.Second):
+			ts.serve = errors.New("server did not shut down")
+		}
+	})
+	return ts.serve
 }
 
 func (ts *testServer) get(t *testing.T, path string, hdr ...string) (*http.Response, []byte) {

@@ -14,6 +14,7 @@ import (
 	"github.com/entranceidp/entrance/internal/aadsts"
 	"github.com/entranceidp/entrance/internal/ids"
 	"github.com/entranceidp/entrance/internal/reqinfo"
+	"github.com/entranceidp/entrance/internal/tracing"
 )
 
 // maxBodyBytes caps every request body: protocol requests are small forms.
@@ -35,9 +36,19 @@ func (s *Server) withMiddleware(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		info := s.requestInfo(r)
+		ctx := r.Context()
+		var span *tracing.Span
+		if s.tracer != nil {
+			// The SERVER span continues the caller's trace when it sent a
+			// valid traceparent. Its trace id is also the request's Entra
+			// trace id (x-ms-request-id, trace_id of error bodies) in GUID
+			// form, so an error body leads an operator to its trace.
+			ctx, span = s.tracer.StartServer(ctx, r.Header.Get("Traceparent"))
+			info.TraceID = span.TraceID().GUID()
+		}
 		// Every store call a handler makes runs under this deadline: with
 		// the database unreachable, requests fail (503) instead of hanging.
-		ctx, cancel := context.WithTimeout(reqinfo.With(r.Context(), info), s.requestTimeout())
+		ctx, cancel := context.WithTimeout(reqinfo.With(ctx, info), s.requestTimeout())
 		defer cancel()
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
@@ -64,7 +75,7 @@ func (s *Server) withMiddleware(mux http.Handler) http.Handler {
 					s.errors.WriteJSON(rec, r, aadsts.New(aadsts.ServerError))
 				}
 			}
-			s.observe(r, rec, info, time.Since(start))
+			s.observe(r, rec, info, time.Since(start), span)
 		}()
 		if s.throttled(rec, r) {
 			return
@@ -84,7 +95,7 @@ func (s *Server) requestTimeout() time.Duration {
 // observe records the request's metrics and log line. The route is the
 // matched ServeMux pattern (never the path or query: later endpoints carry
 // codes and secrets in them, and patterns keep metric labels bounded).
-func (s *Server) observe(r *http.Request, rec *statusRecorder, info *reqinfo.Info, d time.Duration) {
+func (s *Server) observe(r *http.Request, rec *statusRecorder, info *reqinfo.Info, d time.Duration, span *tracing.Span) {
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK
@@ -94,6 +105,9 @@ func (s *Server) observe(r *http.Request, rec *statusRecorder, info *reqinfo.Inf
 		route = "unmatched"
 	}
 	s.metrics.observe(route, status, d)
+	if span != nil {
+		s.endSpan(span, r, route, status)
+	}
 	// One line per request is debug-level: at info level a log write per
 	// request (a syscall) costs a third of the throughput of the cached
 	// discovery endpoints. Metrics count every request; failures still log.
@@ -113,6 +127,44 @@ func (s *Server) observe(r *http.Request, rec *statusRecorder, info *reqinfo.Inf
 		slog.String("trace_id", info.TraceID),
 		slog.String("client_ip", info.ClientIP),
 	)
+}
+
+// endSpan names the request's SERVER span after its route and ends it. Its
+// attributes are the route, the method, the status and our own host name:
+// never the path, query, Host header or anything else the client chose
+// (paths and queries carry codes and secrets).
+func (s *Server) endSpan(span *tracing.Span, r *http.Request, route string, status int) {
+	if span.Recording() {
+		span.SetName(route)
+		span.SetAttributes(
+			tracing.String("http.request.method", spanMethod(r.Method)),
+			tracing.Int("http.response.status_code", int64(status)),
+			tracing.String("server.address", s.serverAddress),
+		)
+		if r.Pattern != "" {
+			// The pattern is "METHOD /path/{wildcard}"; http.route is the path part.
+			_, path, ok := strings.Cut(r.Pattern, " ")
+			if !ok {
+				path = r.Pattern
+			}
+			span.SetAttributes(tracing.String("http.route", path))
+		}
+		if status >= 500 {
+			span.SetError(http.StatusText(status))
+		}
+	}
+	span.End()
+}
+
+// spanMethod is the request method, or _OTHER for one HTTP does not define
+// (OpenTelemetry's convention: the method is client input).
+func spanMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodHead, http.MethodOptions, http.MethodPut,
+		http.MethodDelete, http.MethodPatch, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "_OTHER"
 }
 
 // lowerPath lower-cases the path before routing: Entra matches tenant and

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
@@ -53,5 +54,25 @@ func TestLowerPath(t *testing.T) {
 	lowerPath(r)
 	if r.URL.Path != "/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration" || r.URL.RawQuery != "appid=ABC" {
 		t.Fatalf("%q %q", r.URL.Path, r.URL.RawQuery)
+	}
+}
+
+func TestTracerOnlyWithAnEndpoint(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	cfg := config.Default()
+	if newTracer(cfg, log) != nil {
+		t.Error("a tracer without an endpoint")
+	}
+	cfg.OTLPEndpoint = "http://collector:4318"
+	if newTracer(cfg, log) == nil {
+		t.Error("no tracer with an endpoint")
+	}
+}
+
+func TestSpanMethod(t *testing.T) {
+	for in, want := range map[string]string{"GET": "GET", "POST": "POST", "OPTIONS": "OPTIONS", "get": "_OTHER", "PROPFIND": "_OTHER", "": "_OTHER"} {
+		if got := spanMethod(in); got != want {
+			t.Errorf("spanMethod(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/entranceidp/entrance/internal/serversecrets"
 	"github.com/entranceidp/entrance/internal/store"
 	"github.com/entranceidp/entrance/internal/store/storeopen"
+	"github.com/entranceidp/entrance/internal/tracing"
 )
 
 // Timeouts of the HTTP server and of the background work.
@@ -37,6 +39,7 @@ const (
 	writeTimeout      = 60 * time.Second
 	idleTimeout       = 2 * time.Minute
 	shutdownTimeout   = 15 * time.Second
+	traceFlushTimeout = 5 * time.Second
 	readyTimeout      = 2 * time.Second
 	changePoll        = time.Second
 	rotationCheck     = time.Minute
@@ -57,6 +60,10 @@ type Server struct {
 	handler http.Handler
 	tls     *tls.Config // nil with --insecure-http
 	devCA   *devca.Files
+	// tracer is nil when tracing is off; serverAddress is the public host
+	// name, the server.address of every span (never the client's Host).
+	tracer        *tracing.Tracer
+	serverAddress string
 }
 
 // New opens the store, loads the server secrets, prepares signing keys,
@@ -117,6 +124,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 		return nil, fmt.Errorf("--signer: %w", err)
 	}
 	logger.Info("token signer", "signer", signer)
+	s.tracer = newTracer(cfg, logger)
+	s.serverAddress = cfg.PublicHostname()
 
 	// The keys manager writes through a store that drops the cached
 	// documents after each key-set write, so this replica serves a rotation
@@ -282,6 +291,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.keys.Run(bg, rotationCheck)
 	go s.proto.Watch(bg, changePoll)
 	go s.cleaner().run(bg, cmp.Or(s.cfg.CleanupInterval, defaultCleanupInterval))
+	if s.tracer != nil {
+		// Exports outlive ctx: the spans of the requests that finish during
+		// the shutdown grace period are flushed after it (flushTraces).
+		go s.tracer.Run(context.WithoutCancel(ctx))
+		defer s.flushTraces()
+	}
 
 	errc := make(chan error, 1)
 	go func() {
@@ -316,6 +331,36 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// newTracer is the tracer of cfg, or nil when tracing is off.
+func newTracer(cfg config.Config, log *slog.Logger) *tracing.Tracer {
+	endpoint := cfg.TracesURL()
+	if endpoint == "" {
+		log.Info("tracing off (set --otlp-endpoint or OTEL_EXPORTER_OTLP_ENDPOINT to export OpenTelemetry traces)")
+		return nil
+	}
+	shown := endpoint
+	if u, err := url.Parse(endpoint); err == nil {
+		shown = u.Redacted()
+	}
+	log.Info("tracing on: exporting OTLP/HTTP JSON", "endpoint", shown,
+		"service_name", cfg.ServiceName, "sample_ratio", cfg.TraceSampleRatio)
+	return tracing.New(tracing.Options{
+		URL:         endpoint,
+		ServiceName: cfg.ServiceName,
+		SampleRatio: cfg.TraceSampleRatio,
+		Logger:      log,
+	})
+}
+
+// flushTraces exports the spans still queued, for up to traceFlushTimeout.
+func (s *Server) flushTraces() {
+	ctx, cancel := context.WithTimeout(context.Background(), traceFlushTimeout)
+	defer cancel()
+	if err := s.tracer.Shutdown(ctx); err != nil {
+		s.log.Warn("tracing: the last spans were not exported", "err", err)
+	}
 }
 
 // cleaner deletes expired flow records and old sign-in log entries.

@@ -16,6 +16,7 @@ import (
 	"github.com/entranceidp/entrance/internal/protocol"
 	"github.com/entranceidp/entrance/internal/scopes"
 	"github.com/entranceidp/entrance/internal/store"
+	"github.com/entranceidp/entrance/internal/tracing"
 )
 
 // Options are the lifetimes of what is issued. Zero values take Entra's
@@ -272,6 +273,8 @@ func (i *Issuer) sign(ctx context.Context, tenantID string, app store.Applicatio
 	if err != nil {
 		return "", fmt.Errorf("signing key: %w", err)
 	}
+	_, span := tracing.Start(ctx, "sign RS256")
+	defer span.End()
 	return k.SignJWT(c, includeX5T)
 }
 
