@@ -266,7 +266,7 @@ func TestExportJSON(t *testing.T) {
 			t.Errorf("times %v %v", s["startTimeUnixNano"], s["endTimeUnixNano"])
 		}
 	}
-	if !strings.HasPrefix(tid, "") || len(tid) != 32 || strings.ToLower(tid) != tid {
+	if len(tid) != 32 || strings.ToLower(tid) != tid {
 		t.Errorf("trace id %q", tid)
 	}
 }
