@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/entranceidp/entrance/internal/ids"
@@ -60,6 +61,20 @@ func (e *Error) Message() string {
 		return en.Message
 	}
 	return fmt.Sprintf(en.Message, e.Args...)
+}
+
+// WellFormed reports whether the message template and the arguments agree
+// (no "%!" from fmt). Text inside string arguments does not count: a
+// message may quote what the client sent, "%!" included.
+func (e *Error) WellFormed() bool {
+	args := make([]any, len(e.Args))
+	for i, a := range e.Args {
+		if s, ok := a.(string); ok {
+			a = strings.ReplaceAll(s, "%!", "")
+		}
+		args[i] = a
+	}
+	return !strings.Contains((&Error{Code: e.Code, Args: args}).Message(), "%!")
 }
 
 // Description is "AADSTS<code>: <message>", the first line of error_description.

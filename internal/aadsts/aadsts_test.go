@@ -107,3 +107,23 @@ func TestFrom(t *testing.T) {
 		t.Fatalf("From(plain) = %v", e)
 	}
 }
+
+func TestWellFormed(t *testing.T) {
+	tests := []struct {
+		name string
+		err  *Error
+		want bool
+	}{
+		{"right arguments", New(MissingParameter, "refresh_token"), true},
+		{"argument quoting the client's %!", New(MissingParameter, "a%!b"), true},
+		{"missing argument", New(MissingParameter), true}, // no args: the template as written
+		{"extra argument", New(MissingParameter, "a", "b"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.err.WellFormed(); got != tt.want {
+				t.Errorf("WellFormed() = %v, want %v (%q)", got, tt.want, tt.err.Message())
+			}
+		})
+	}
+}

@@ -28,7 +28,7 @@ func checkAADSTS(t *testing.T, e *aadsts.Error) {
 	if s := e.Status(); s < 400 || s >= 500 {
 		t.Fatalf("%v: status %d for a bad request", e, s)
 	}
-	if strings.Contains(e.Message(), "%!") {
+	if !e.WellFormed() {
 		t.Fatalf("message template and arguments disagree: %q", e.Message())
 	}
 }

@@ -54,7 +54,7 @@ func checkAADSTS(t *testing.T, err error) {
 	if s := e.Status(); s < 400 || s >= 500 {
 		t.Fatalf("%v: status %d for a bad request", e, s)
 	}
-	if strings.Contains(e.Message(), "%!") {
+	if !e.WellFormed() {
 		t.Fatalf("message template and arguments disagree: %q", e.Message())
 	}
 }
