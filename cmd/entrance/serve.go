@@ -33,6 +33,7 @@ func newServeCommand(env *cliEnv) *cobra.Command {
 func runServer(cmd *cobra.Command, cfg config.Config) error {
 	started := time.Now()
 	logger := server.NewLogger(cmd.ErrOrStderr(), cfg.LogFormat, cfg.LogLevel)
+	logger.Info("garbage collector", "gc_percent", server.TuneGC())
 	srv, err := server.New(cmd.Context(), cfg, logger)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)

@@ -25,9 +25,11 @@ import (
 
 	"github.com/entranceidp/entrance/internal/keys"
 	"github.com/entranceidp/entrance/internal/loadgen"
+	"github.com/entranceidp/entrance/internal/server"
 )
 
 func BenchmarkClientCredentials(b *testing.B) {
+	server.TuneGC() // as `entrance serve` does
 	e := start(b)
 	raw, err := loadgen.NewRawClient(e.base, e.tls)
 	if err != nil {
