@@ -16,6 +16,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"time"
+
+	"github.com/entranceidp/entrance/internal/ids"
 )
 
 // TraceID is a W3C trace id: 16 bytes, not all zero.
@@ -30,19 +32,7 @@ func (t TraceID) String() string { return hex.EncodeToString(t[:]) }
 // GUID is the same 16 bytes in GUID text form (8-4-4-4-12 lower-case hex, in
 // byte order), the form of Entra's request ids (x-ms-request-id and the
 // trace_id of error bodies): removing the dashes gives String().
-func (t TraceID) GUID() string {
-	var out [36]byte
-	hex.Encode(out[0:8], t[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], t[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], t[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], t[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:36], t[10:16])
-	return string(out[:])
-}
+func (t TraceID) GUID() string { return ids.FormatGUID(t) }
 
 // IsValid reports whether t is not all zero.
 func (t TraceID) IsValid() bool { return t != TraceID{} }
