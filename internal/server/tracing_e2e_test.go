@@ -8,16 +8,15 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/entranceidp/entrance/internal/config"
+	"github.com/entranceidp/entrance/internal/tracing/tracingtest"
 )
 
 const (
@@ -35,123 +34,6 @@ const tracedDirectoryYAML = directoryYAML + `      - appId: ` + tracedPublicApp 
     users:
       - {userPrincipalName: ` + tracedUser + `, displayName: Alice, password: "Correct-Horse-9"}
 `
-
-// otlpSpan is a span as the OTLP JSON encoding carries it.
-type otlpSpan struct {
-	TraceID      string `json:"traceId"`
-	SpanID       string `json:"spanId"`
-	ParentSpanID string `json:"parentSpanId"`
-	Name         string `json:"name"`
-	Kind         int    `json:"kind"`
-	Start        string `json:"startTimeUnixNano"`
-	End          string `json:"endTimeUnixNano"`
-	Attributes   []struct {
-		Key   string `json:"key"`
-		Value struct {
-			StringValue *string `json:"stringValue"`
-			IntValue    *string `json:"intValue"`
-			BoolValue   *bool   `json:"boolValue"`
-		} `json:"value"`
-	} `json:"attributes"`
-	Status struct {
-		Code int `json:"code"`
-	} `json:"status"`
-}
-
-func (s otlpSpan) attr(k string) string {
-	for _, a := range s.Attributes {
-		if a.Key == k {
-			switch {
-			case a.Value.StringValue != nil:
-				return *a.Value.StringValue
-			case a.Value.IntValue != nil:
-				return *a.Value.IntValue
-			}
-		}
-	}
-	return ""
-}
-
-// fakeCollector is an OTLP/HTTP collector. With hold set, every export waits
-// for hold to close (a slow collector).
-type fakeCollector struct {
-	t       *testing.T
-	srv     *httptest.Server
-	hold    chan struct{}
-	arrived chan struct{}
-
-	mu       sync.Mutex
-	bodies   []string
-	services []string
-	spans    []otlpSpan
-}
-
-func newFakeCollector(t *testing.T, hold chan struct{}) *fakeCollector {
-	c := &fakeCollector{t: t, hold: hold, arrived: make(chan struct{}, 1)}
-	c.srv = httptest.NewServer(http.HandlerFunc(c.serve))
-	t.Cleanup(c.srv.Close)
-	return c
-}
-
-func (c *fakeCollector) serve(w http.ResponseWriter, r *http.Request) {
-	select {
-	case c.arrived <- struct{}{}:
-	default:
-	}
-	if c.hold != nil {
-		select {
-		case <-c.hold:
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if r.Method != "POST" || r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/json" {
-		c.t.Errorf("collector: %s %s (%s)", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		c.t.Error(err)
-	}
-	var req struct {
-		ResourceSpans []struct {
-			Resource struct {
-				Attributes []struct {
-					Key   string `json:"key"`
-					Value struct {
-						StringValue string `json:"stringValue"`
-					} `json:"value"`
-				} `json:"attributes"`
-			} `json:"resource"`
-			ScopeSpans []struct {
-				Spans []otlpSpan `json:"spans"`
-			} `json:"scopeSpans"`
-		} `json:"resourceSpans"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		c.t.Errorf("collector: %v in %s", err, body)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.bodies = append(c.bodies, string(body))
-	for _, rs := range req.ResourceSpans {
-		for _, a := range rs.Resource.Attributes {
-			if a.Key == "service.name" {
-				c.services = append(c.services, a.Value.StringValue)
-			}
-		}
-		for _, ss := range rs.ScopeSpans {
-			c.spans = append(c.spans, ss.Spans...)
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, "{}")
-}
-
-func (c *fakeCollector) received() ([]otlpSpan, string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]otlpSpan(nil), c.spans...), strings.Join(c.bodies, "\n")
-}
 
 // startTraced runs a server exporting traces to endpoint (the collector's
 // base URL), with the traced directory (a user and a public client).
@@ -202,8 +84,8 @@ func errorTraceID(t *testing.T, body []byte) string {
 }
 
 func TestTracingExportsOneServerSpanPerRequest(t *testing.T) {
-	col := newFakeCollector(t, nil)
-	ts := startTraced(t, col.srv.URL)
+	col := tracingtest.New(t, nil)
+	ts := startTraced(t, col.URL)
 	const (
 		discovery   = "GET /{tenant}/v2.0/.well-known/openid-configuration"
 		token       = "POST /{tenant}/oauth2/v2.0/token"
@@ -261,10 +143,10 @@ func TestTracingExportsOneServerSpanPerRequest(t *testing.T) {
 	if err := ts.shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	spans, raw := col.received()
+	spans, raw := col.Spans(), col.Bodies()
 
-	servers := map[string]otlpSpan{} // by request id
-	var children []otlpSpan
+	servers := map[string]tracingtest.Span{} // by request id
+	var children []tracingtest.Span
 	for _, s := range spans {
 		switch s.Kind {
 		case 2:
@@ -295,8 +177,8 @@ func TestTracingExportsOneServerSpanPerRequest(t *testing.T) {
 			t.Errorf("%s: no server span whose trace id is the request id %s", tc.name, tc.reqID)
 			continue
 		}
-		if s.Name != tc.route || s.attr("http.route") != tc.path || s.attr("http.request.method") != tc.method ||
-			s.attr("http.response.status_code") != tc.status || s.attr("server.address") != "127.0.0.1" ||
+		if s.Name != tc.route || s.Attr("http.route") != tc.path || s.Attr("http.request.method") != tc.method ||
+			s.Attr("http.response.status_code") != tc.status || s.Attr("server.address") != "127.0.0.1" ||
 			s.ParentSpanID != tc.parent || s.Status.Code != 0 || len(s.SpanID) != 16 || s.Start == "" || s.End < s.Start {
 			t.Errorf("%s: span %+v", tc.name, s)
 		}
@@ -313,11 +195,10 @@ func TestTracingExportsOneServerSpanPerRequest(t *testing.T) {
 		t.Errorf("no password check span under the token request: %+v", children)
 	}
 
-	col.mu.Lock()
-	services := col.services
-	col.mu.Unlock()
-	if len(services) == 0 || services[0] != "entrance-e2e" {
-		t.Errorf("service.name %v", services)
+	for _, e := range col.Exports() {
+		if len(e.Services) != 1 || e.Services[0] != "entrance-e2e" {
+			t.Errorf("service.name %v", e.Services)
+		}
 	}
 	// Nothing the client chose besides the route reaches the collector.
 	for _, secret := range []string{queryMarker, "?", domain, "nope.onmicrosoft", tenantID, tracedUser, "Wrong-"} {
@@ -363,11 +244,11 @@ func TestTracingCollectorDownOrSlow(t *testing.T) {
 
 	t.Run("slow", func(t *testing.T) {
 		hold := make(chan struct{})
-		col := newFakeCollector(t, hold)
-		ts := startTraced(t, col.srv.URL)
+		col := tracingtest.New(t, hold)
+		ts := startTraced(t, col.URL)
 		requests(t, ts, 1)
 		select {
-		case <-col.arrived: // the first export now hangs in the collector
+		case <-col.Arrived: // the first export now hangs in the collector
 		case <-time.After(15 * time.Second):
 			close(hold)
 			t.Fatal("no export reached the collector")
@@ -377,14 +258,14 @@ func TestTracingCollectorDownOrSlow(t *testing.T) {
 		if err := ts.shutdown(); err != nil {
 			t.Fatal(err)
 		}
-		if spans, _ := col.received(); len(spans) != 21 {
+		if spans := col.Spans(); len(spans) != 21 {
 			t.Errorf("%d spans exported once the collector recovered, want 21", len(spans))
 		}
 	})
 }
 
 func TestTracingOffExportsNothing(t *testing.T) {
-	col := newFakeCollector(t, nil)
+	col := tracingtest.New(t, nil)
 	ts := startWith(t, "", func(cfg *config.Config) {
 		cfg.ServiceName = "entrance-e2e" // service name and ratio alone do not turn tracing on
 		cfg.TraceSampleRatio = 1
@@ -399,7 +280,7 @@ func TestTracingOffExportsNothing(t *testing.T) {
 	if err := ts.shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	if spans, raw := col.received(); len(spans) != 0 || raw != "" {
+	if spans, raw := col.Spans(), col.Bodies(); len(spans) != 0 || raw != "" {
 		t.Errorf("tracing off exported %s", raw)
 	}
 }

@@ -3,14 +3,12 @@ package tracing
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/entranceidp/entrance/internal/tracing/tracingtest"
 )
 
 func TestParseTraceparent(t *testing.T) {
@@ -123,66 +121,9 @@ func TestSampling(t *testing.T) {
 	}
 }
 
-// collector is a fake OTLP/HTTP collector.
-type collector struct {
-	mu       sync.Mutex
-	requests []exportRequest
-	raw      []string
-	srv      *httptest.Server
-	hold     chan struct{} // when set, each export waits for it
-	arrived  chan struct{}
-}
-
-func newCollector(t *testing.T, hold chan struct{}) *collector {
-	c := &collector{hold: hold, arrived: make(chan struct{}, 100)}
-	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case c.arrived <- struct{}{}:
-		default:
-		}
-		if c.hold != nil {
-			select {
-			case <-c.hold:
-			case <-r.Context().Done():
-				return
-			}
-		}
-		if r.Method != "POST" || r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("export %s %s %s", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
-		}
-		body, _ := io.ReadAll(r.Body)
-		var req exportRequest
-		if err := json.Unmarshal(body, &req); err != nil {
-			t.Errorf("export body: %v", err)
-		}
-		c.mu.Lock()
-		c.requests = append(c.requests, req)
-		c.raw = append(c.raw, string(body))
-		c.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, "{}")
-	}))
-	t.Cleanup(c.srv.Close)
-	return c
-}
-
-func (c *collector) spans() []spanJSON {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []spanJSON
-	for _, r := range c.requests {
-		for _, rs := range r.ResourceSpans {
-			for _, ss := range rs.ScopeSpans {
-				out = append(out, ss.Spans...)
-			}
-		}
-	}
-	return out
-}
-
 func TestExportJSON(t *testing.T) {
-	c := newCollector(t, nil)
-	tr := New(Options{URL: TracesURL(c.srv.URL + "/"), ServiceName: "entrance-test", SampleRatio: 1, Interval: time.Hour})
+	c := tracingtest.New(t, nil)
+	tr := New(Options{URL: TracesURL(c.URL + "/"), ServiceName: "entrance-test", SampleRatio: 1, Interval: time.Hour})
 	done := make(chan struct{})
 	go func() { tr.Run(context.Background()); close(done) }()
 
@@ -199,9 +140,11 @@ func TestExportJSON(t *testing.T) {
 	}
 	<-done
 
-	if len(c.raw) != 1 {
-		t.Fatalf("%d exports, want 1 (flushed at shutdown)", len(c.raw))
+	exports := c.Exports()
+	if len(exports) != 1 {
+		t.Fatalf("%d exports, want 1 (flushed at shutdown)", len(exports))
 	}
+	body := exports[0].Body
 	// The wire form, as a collector reads it.
 	var wire struct {
 		ResourceSpans []struct {
@@ -214,11 +157,11 @@ func TestExportJSON(t *testing.T) {
 			} `json:"scopeSpans"`
 		} `json:"resourceSpans"`
 	}
-	if err := json.Unmarshal([]byte(c.raw[0]), &wire); err != nil {
+	if err := json.Unmarshal([]byte(body), &wire); err != nil {
 		t.Fatal(err)
 	}
 	if len(wire.ResourceSpans) != 1 || len(wire.ResourceSpans[0].ScopeSpans) != 1 {
-		t.Fatalf("shape: %s", c.raw[0])
+		t.Fatalf("shape: %s", body)
 	}
 	res, _ := json.Marshal(wire.ResourceSpans[0].Resource.Attributes)
 	if string(res) != `[{"key":"service.name","value":{"stringValue":"entrance-test"}}]` {
@@ -226,7 +169,7 @@ func TestExportJSON(t *testing.T) {
 	}
 	ss := wire.ResourceSpans[0].ScopeSpans[0]
 	if ss.Scope.Name != ScopeName || len(ss.Spans) != 2 {
-		t.Fatalf("scope spans: %s", c.raw[0])
+		t.Fatalf("scope spans: %s", body)
 	}
 	ch, sv := ss.Spans[0], ss.Spans[1]
 	tid := server.TraceID().String()
@@ -272,8 +215,8 @@ func TestExportJSON(t *testing.T) {
 }
 
 func TestBatchingIntervalAndSize(t *testing.T) {
-	c := newCollector(t, nil)
-	tr := New(Options{URL: c.srv.URL + "/v1/traces", SampleRatio: 1, BatchSize: 3, Interval: 50 * time.Millisecond})
+	c := tracingtest.New(t, nil)
+	tr := New(Options{URL: c.URL + "/v1/traces", SampleRatio: 1, BatchSize: 3, Interval: 50 * time.Millisecond})
 	go tr.Run(context.Background())
 	defer tr.Shutdown(context.Background())
 
@@ -282,16 +225,14 @@ func TestBatchingIntervalAndSize(t *testing.T) {
 		s.End()
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for len(c.spans()) < 7 && time.Now().Before(deadline) {
+	for len(c.Spans()) < 7 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := len(c.spans()); n != 7 {
+	if n := len(c.Spans()); n != 7 {
 		t.Fatalf("%d spans exported, want 7", n)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, r := range c.requests {
-		if n := len(r.ResourceSpans[0].ScopeSpans[0].Spans); n > 3 {
+	for _, e := range c.Exports() {
+		if n := len(e.Spans); n > 3 {
 			t.Errorf("a batch of %d spans, more than BatchSize", n)
 		}
 	}
@@ -302,14 +243,14 @@ func TestBatchingIntervalAndSize(t *testing.T) {
 func TestSlowCollectorDropsAndShutdownDeadline(t *testing.T) {
 	hold := make(chan struct{})
 	defer close(hold)
-	c := newCollector(t, hold)
-	tr := New(Options{URL: c.srv.URL + "/v1/traces", SampleRatio: 1, QueueSize: 4, BatchSize: 1, Interval: time.Hour})
+	c := tracingtest.New(t, hold)
+	tr := New(Options{URL: c.URL + "/v1/traces", SampleRatio: 1, QueueSize: 4, BatchSize: 1, Interval: time.Hour})
 	go tr.Run(context.Background())
 
 	_, s := tr.StartServer(context.Background(), "")
 	s.End()
 	select {
-	case <-c.arrived: // the first export is now stuck in the collector
+	case <-c.Arrived: // the first export is now stuck in the collector
 	case <-time.After(5 * time.Second):
 		t.Fatal("no export reached the collector")
 	}
@@ -336,9 +277,9 @@ func TestSlowCollectorDropsAndShutdownDeadline(t *testing.T) {
 }
 
 func TestCollectorDown(t *testing.T) {
-	c := newCollector(t, nil)
-	url := c.srv.URL + "/v1/traces"
-	c.srv.Close()
+	c := tracingtest.New(t, nil)
+	url := c.URL + "/v1/traces"
+	c.Close()
 	tr := New(Options{URL: url, SampleRatio: 1, Interval: time.Hour})
 	go tr.Run(context.Background())
 	_, s := tr.StartServer(context.Background(), "")
