@@ -68,14 +68,16 @@ func AddClientSecret(app *store.Application, secret, displayName string, end tim
 // also holds a private key is refused: the application registration only ever
 // gets the public certificate.
 func ParseCertificate(data []byte) (*x509.Certificate, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
+	// Only PEM text is trimmed: DER is binary, and a signature may well end
+	// in a byte that reads as white space.
+	text := bytes.TrimSpace(data)
+	if len(text) == 0 {
 		return nil, errors.New("no certificate given")
 	}
 	der := data
-	if bytes.HasPrefix(data, []byte("-----BEGIN")) {
+	if bytes.HasPrefix(text, []byte("-----BEGIN")) {
 		der = nil
-		for rest := data; ; {
+		for rest := text; ; {
 			var b *pem.Block
 			b, rest = pem.Decode(rest)
 			if b == nil {

@@ -374,3 +374,28 @@ func TestResolveTenant(t *testing.T) {
 		}
 	}
 }
+
+// TestParseCertificateDEREndingInWhiteSpace: DER is binary; a certificate
+// whose signature ends in a byte that reads as white space (about one in
+// forty) must parse as it is.
+func TestParseCertificateDEREndingInWhiteSpace(t *testing.T) {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for serial := range int64(2000) {
+		// RSA PKCS #1 v1.5 signatures are deterministic: a new serial
+		// number makes a new signature.
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial + 1), Subject: pkix.Name{CommonName: "daemon"},
+			NotBefore: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch der[len(der)-1] {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+			if _, err := ParseCertificate(der); err != nil {
+				t.Fatalf("DER ending in %#x: %v", der[len(der)-1], err)
+			}
+			return
+		}
+	}
+	t.Fatal("no certificate ending in white space in 2000 tries")
+}
