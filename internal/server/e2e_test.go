@@ -150,6 +150,12 @@ func (ts *testServer) get(t *testing.T, path string, hdr ...string) (*http.Respo
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	return ts.do(t, req)
+}
+
+// do sends req and returns the response with its body read.
+func (ts *testServer) do(t *testing.T, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
 	resp, err := ts.client.Do(req)
 	if err != nil {
 		t.Fatal(err)

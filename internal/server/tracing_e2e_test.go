@@ -5,7 +5,6 @@ package server_test
 
 import (
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -52,16 +51,12 @@ func startTraced(t *testing.T, endpoint string) *testServer {
 
 func (ts *testServer) postForm(t *testing.T, path string, form url.Values) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := ts.client.PostForm(ts.base+path, form)
+	req, err := http.NewRequest("POST", ts.base+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return ts.do(t, req)
 }
 
 // guidOf is the 32-hex trace id in GUID text form.
