@@ -1,10 +1,6 @@
 package loadgen
 
 import (
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
 	"fmt"
 	"runtime"
 	"time"
@@ -35,24 +31,19 @@ func (c Ceilings) String() string {
 // MeasureCeilings runs RS256 signing and argon2id hashing on every core for
 // about d each.
 func MeasureCeilings(d time.Duration) (Ceilings, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	sign, err := RS256Op()
 	if err != nil {
 		return Ceilings{}, err
 	}
-	digest := sha256.Sum256([]byte("entrance ceiling"))
 	c := Ceilings{Cores: runtime.GOMAXPROCS(0)}
-	c.RS256PerSecond = rateOnEveryCore(d, func() {
-		_, _ = rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
-	})
+	c.RS256PerSecond = rateOnEveryCore(d, sign)
 	c.Argon2idPerSec = rateOnEveryCore(d, Argon2idOp)
 	if keys.OpenSSLBuiltIn {
-		s, err := keys.NewOpenSSLSigner(key)
+		signOpenSSL, err := RS256OpenSSLOp()
 		if err != nil {
 			return c, err
 		}
-		c.RS256OpenSSLPerSecond = rateOnEveryCore(d, func() {
-			_, _ = s.SignPKCS1v15SHA256(digest[:])
-		})
+		c.RS256OpenSSLPerSecond = rateOnEveryCore(d, signOpenSSL)
 	}
 	return c, nil
 }

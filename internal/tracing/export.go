@@ -170,13 +170,16 @@ func (t *Tracer) Run(ctx context.Context) {
 		clear(batch)
 		batch = batch[:0]
 	}
+	add := func(s *Span) {
+		batch = append(batch, s)
+		if len(batch) >= t.opts.BatchSize {
+			flush()
+		}
+	}
 	for {
 		select {
 		case s := <-t.queue:
-			batch = append(batch, s)
-			if len(batch) >= t.opts.BatchSize {
-				flush()
-			}
+			add(s)
 		case <-tick.C:
 			flush()
 		case <-t.stop:
@@ -184,10 +187,7 @@ func (t *Tracer) Run(ctx context.Context) {
 			for {
 				select {
 				case s := <-t.queue:
-					batch = append(batch, s)
-					if len(batch) >= t.opts.BatchSize {
-						flush()
-					}
+					add(s)
 				default:
 					break drain
 				}
