@@ -27,7 +27,6 @@ type decoder struct {
 	// expanded counts the values decoded: aliases let a short file stand
 	// for an exponential number of them (the "billion laughs").
 	expanded int
-	tooLarge bool
 }
 
 // maxExpandedValues bounds what a directory file may expand to through
@@ -42,8 +41,7 @@ func (d *decoder) enter(n *yaml.Node, path string) bool {
 		return false
 	}
 	if d.expanded++; d.expanded > maxExpandedValues {
-		if !d.tooLarge {
-			d.tooLarge = true
+		if d.expanded == maxExpandedValues+1 { // said once
 			d.errorf(n.Line, path, "the file's aliases expand to more than %d values", maxExpandedValues)
 		}
 		return false

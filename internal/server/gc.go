@@ -12,7 +12,7 @@ import (
 // back to the kernel, only to fault it in again for the next hash — 12-20%
 // of the CPU went to the kernel under a sign-in load. At 200, measured with
 // internal/e2e's benchmarks on 2 cores: full password sign-ins went from
-// 72-83% to 87% of the argon2id ceiling, refresh-token redemptions from 72%
+// 72-83% to 81-87% of the argon2id ceiling, refresh-token redemptions from 72%
 // to 74% of the RS256 ceiling; the heap may grow to three times the live
 // data instead of two.
 const GCPercent = 200
